@@ -104,6 +104,9 @@ type DB struct {
 	sql  *sql.DB
 	path string // "" for in-memory
 	wmu  sync.Mutex
+
+	smu   sync.Mutex
+	stmts map[string]*sql.Stmt
 }
 
 var memSeq atomic.Int64
@@ -122,6 +125,14 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 		path = filepath.Join(dir, "p1ctl.db")
+		// The store holds client secrets and password hashes: create it
+		// readable by its owner only (SQLite gives -wal and -shm the same
+		// mode).
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create store: %w", err)
+		}
+		f.Close()
 		// synchronous(NORMAL) in WAL mode never loses a committed
 		// transaction when the process dies (kill -9); only an OS crash or
 		// power loss can drop the last commits.
@@ -140,10 +151,18 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		sdb.SetMaxOpenConns(8)
 		sdb.SetMaxIdleConns(8)
 	}
-	db := &DB{sql: sdb, path: path}
+	db := &DB{sql: sdb, path: path, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
+	}
+	// Prepare the statements that writes use, so that transactions find
+	// them cached.
+	for _, q := range writeStatements {
+		if _, err := db.stmt(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare store statements: %w", err)
+		}
 	}
 	return db, nil
 }
@@ -152,7 +171,15 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 func (db *DB) Path() string { return db.path }
 
 // Close closes the store. Committed writes are durable.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.smu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.smu.Unlock()
+	return db.sql.Close()
+}
 
 // Tx runs fn in one write transaction: all of its writes commit together or
 // none do. fn must not call methods of db itself.
@@ -163,7 +190,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{q: stx}); err != nil {
+	if err := fn(&Tx{q: querier{db: db, tx: stx}}); err != nil {
 		stx.Rollback()
 		return err
 	}
@@ -175,12 +202,12 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Get reads one object.
 func (db *DB) Get(ctx context.Context, kind Kind, id string) (Object, error) {
-	return get(ctx, db.sql, kind, id)
+	return get(ctx, querier{db: db}, kind, id)
 }
 
 // List reads one page of objects.
 func (db *DB) List(ctx context.Context, q ListQuery) (Page, error) {
-	return list(ctx, db.sql, q)
+	return list(ctx, querier{db: db}, q)
 }
 
 // Create stores a new object and returns it with its Seq.
@@ -224,10 +251,94 @@ type Tx struct {
 	q querier
 }
 
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// querier runs SQL through prepared statements cached per query text:
+// parsing SQL again for every call costs more than running it.
+type querier struct {
+	db *DB
+	tx *sql.Tx // nil outside a transaction
+}
+
+// statement returns a prepared statement for query. Outside a transaction
+// it prepares and caches; inside one it uses the cache only, because
+// preparing needs a connection of the pool, and an in-memory store's one
+// connection is the transaction's (nil: run unprepared).
+func (q querier) statement(ctx context.Context, query string) *sql.Stmt {
+	if q.tx == nil {
+		st, err := q.db.stmt(ctx, query)
+		if err != nil {
+			return nil
+		}
+		return st
+	}
+	q.db.smu.Lock()
+	st := q.db.stmts[query]
+	q.db.smu.Unlock()
+	if st == nil {
+		return nil
+	}
+	return q.tx.StmtContext(ctx, st)
+}
+
+func (q querier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.statement(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if q.tx != nil {
+		return q.tx.ExecContext(ctx, query, args...)
+	}
+	return q.db.sql.ExecContext(ctx, query, args...)
+}
+
+func (q querier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.statement(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if q.tx != nil {
+		return q.tx.QueryContext(ctx, query, args...)
+	}
+	return q.db.sql.QueryContext(ctx, query, args...)
+}
+
+func (q querier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.statement(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if q.tx != nil {
+		return q.tx.QueryRowContext(ctx, query, args...)
+	}
+	return q.db.sql.QueryRowContext(ctx, query, args...)
+}
+
+// maxStmts bounds the statement cache; list queries with filters make new
+// query texts, most of which repeat.
+const maxStmts = 512
+
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.smu.Lock()
+	st := db.stmts[query]
+	db.smu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.smu.Lock()
+	defer db.smu.Unlock()
+	if old := db.stmts[query]; old != nil {
+		st.Close()
+		return old, nil
+	}
+	if len(db.stmts) >= maxStmts {
+		for k, old := range db.stmts { // evict one, whichever
+			old.Close()
+			delete(db.stmts, k)
+			break
+		}
+	}
+	db.stmts[query] = st
+	return st, nil
 }
 
 // Get reads one object inside the transaction.
@@ -246,7 +357,7 @@ func (tx *Tx) Create(ctx context.Context, o Object) (Object, error) {
 		return Object{}, fmt.Errorf("create: kind and id are required")
 	}
 	res, err := tx.q.ExecContext(ctx,
-		`INSERT INTO objects (kind, id, env_id, parent_id, uniq, doc, private) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		sqlInsert,
 		string(o.Kind), o.ID, o.EnvID, o.ParentID, nullable(o.Unique), string(o.Doc), nullableJSON(o.Private))
 	if err != nil {
 		return Object{}, tx.conflict(ctx, o, err)
@@ -260,7 +371,7 @@ func (tx *Tx) Create(ctx context.Context, o Object) (Object, error) {
 // Put replaces an existing object's Doc, Private, ParentID and Unique.
 func (tx *Tx) Put(ctx context.Context, o Object) (Object, error) {
 	res, err := tx.q.ExecContext(ctx,
-		`UPDATE objects SET parent_id = ?, uniq = ?, doc = ?, private = ? WHERE kind = ? AND id = ?`,
+		sqlPut,
 		o.ParentID, nullable(o.Unique), string(o.Doc), nullableJSON(o.Private), string(o.Kind), o.ID)
 	if err != nil {
 		return Object{}, tx.conflict(ctx, o, err)
@@ -288,14 +399,14 @@ func (tx *Tx) Update(ctx context.Context, kind Kind, id string, fn func(*Object)
 // Delete removes an object, its children, and for an environment everything
 // inside it.
 func (tx *Tx) Delete(ctx context.Context, kind Kind, id string) error {
-	res, err := tx.q.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND id = ?`, string(kind), id)
+	res, err := tx.q.ExecContext(ctx, sqlDelete, string(kind), id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
 	}
-	if _, err := tx.q.ExecContext(ctx, `DELETE FROM objects WHERE env_id = ?`, id); err != nil {
+	if _, err := tx.q.ExecContext(ctx, sqlDeleteEnv, id); err != nil {
 		return err
 	}
 	return tx.deleteChildren(ctx, []string{id})
@@ -306,7 +417,7 @@ func (tx *Tx) deleteChildren(ctx context.Context, ids []string) error {
 	for len(ids) > 0 {
 		var next []string
 		for _, id := range ids {
-			rows, err := tx.q.QueryContext(ctx, `DELETE FROM objects WHERE parent_id = ? RETURNING id`, id)
+			rows, err := tx.q.QueryContext(ctx, sqlDeleteChildren, id)
 			if err != nil {
 				return err
 			}
@@ -340,8 +451,7 @@ func (tx *Tx) conflict(ctx context.Context, o Object, err error) error {
 		return err
 	}
 	ce := &ConflictError{Kind: o.Kind, Unique: o.Unique}
-	row := tx.q.QueryRowContext(ctx,
-		`SELECT id FROM objects WHERE kind = ? AND env_id = ? AND parent_id = ? AND uniq = ?`,
+	row := tx.q.QueryRowContext(ctx, sqlHolder,
 		string(o.Kind), o.EnvID, o.ParentID, o.Unique)
 	if row.Scan(&ce.ExistingID) != nil {
 		ce.ExistingID = o.ID // the id itself was taken
@@ -351,8 +461,21 @@ func (tx *Tx) conflict(ctx context.Context, o Object, err error) error {
 
 const columns = `seq, kind, id, env_id, parent_id, COALESCE(uniq, ''), doc, private`
 
+// Statements of writes and point reads, prepared when the store opens.
+const (
+	sqlInsert         = `INSERT INTO objects (kind, id, env_id, parent_id, uniq, doc, private) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlPut            = `UPDATE objects SET parent_id = ?, uniq = ?, doc = ?, private = ? WHERE kind = ? AND id = ?`
+	sqlDelete         = `DELETE FROM objects WHERE kind = ? AND id = ?`
+	sqlDeleteEnv      = `DELETE FROM objects WHERE env_id = ?`
+	sqlDeleteChildren = `DELETE FROM objects WHERE parent_id = ? RETURNING id`
+	sqlHolder         = `SELECT id FROM objects WHERE kind = ? AND env_id = ? AND parent_id = ? AND uniq = ?`
+	sqlGet            = `SELECT ` + columns + ` FROM objects WHERE kind = ? AND id = ?`
+)
+
+var writeStatements = []string{sqlInsert, sqlPut, sqlDelete, sqlDeleteEnv, sqlDeleteChildren, sqlHolder, sqlGet}
+
 func get(ctx context.Context, q querier, kind Kind, id string) (Object, error) {
-	row := q.QueryRowContext(ctx, `SELECT `+columns+` FROM objects WHERE kind = ? AND id = ?`, string(kind), id)
+	row := q.QueryRowContext(ctx, sqlGet, string(kind), id)
 	o, err := scan(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Object{}, fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
@@ -400,8 +523,12 @@ func list(ctx context.Context, q querier, lq ListQuery) (Page, error) {
 	cond := strings.Join(where, " AND ")
 
 	var page Page
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE `+cond, args...).Scan(&page.Total); err != nil {
-		return Page{}, fmt.Errorf("count %s: %w", lq.Kind, err)
+	if lq.Limit > 0 || lq.After > 0 {
+		// A page of a larger listing: count the whole. A full listing
+		// counts its items instead.
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE `+cond, args...).Scan(&page.Total); err != nil {
+			return Page{}, fmt.Errorf("count %s: %w", lq.Kind, err)
+		}
 	}
 	query := `SELECT ` + columns + ` FROM objects WHERE ` + cond + ` AND seq > ? ORDER BY seq`
 	args = append(args, lq.After)
@@ -426,6 +553,9 @@ func list(ctx context.Context, q querier, lq ListQuery) (Page, error) {
 	}
 	if lq.Limit > 0 && len(page.Items) > lq.Limit {
 		page.Items, page.More = page.Items[:lq.Limit], true
+	}
+	if lq.Limit <= 0 && lq.After <= 0 {
+		page.Total = len(page.Items)
 	}
 	return page, nil
 }

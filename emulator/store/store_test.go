@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -319,4 +320,22 @@ func mustCreate(t *testing.T, db *DB, o Object) Object {
 		t.Fatalf("create %s %s: %v", o.Kind, o.ID, err)
 	}
 	return o
+}
+
+func TestFileModeIsPrivate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustCreate(t, db, Object{Kind: "users", ID: "u1", Doc: doc(1)})
+	fi, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+		t.Errorf("store file mode = %v, want no group or other access", mode)
+	}
 }
