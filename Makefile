@@ -25,7 +25,7 @@ unit:
 	$(GO) test -race -count=1 $(PKGS)
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./manifests
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./manifests
 
 lint: vet
 	staticcheck $(PKGS)
