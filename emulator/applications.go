@@ -311,8 +311,10 @@ func (a *application) normalize() *apiError {
 	checkURI(&ck, "initiateLoginUri", a.InitiateLoginURI)
 	checkURI(&ck, "targetLinkUri", a.TargetLinkURI)
 	switch m := a.TokenEndpointAuthMethod; {
-	case m == "NONE" && !slices.Contains([]string{"NATIVE_APP", "SINGLE_PAGE_APP", "CUSTOM_APP"}, a.Type):
-		ck.add("INVALID_VALUE", "tokenEndpointAuthMethod", "tokenEndpointAuthMethod NONE is allowed only for NATIVE_APP, SINGLE_PAGE_APP and CUSTOM_APP applications.", nil)
+	case m == "NONE" && a.Type == "WORKER":
+		// The OpenAPI has no per-type rule for NONE; a worker, though,
+		// only ever authenticates with its secret.
+		ck.add("INVALID_VALUE", "tokenEndpointAuthMethod", "A WORKER application cannot use tokenEndpointAuthMethod NONE.", nil)
 	case m == "NONE" && has("CLIENT_CREDENTIALS"):
 		ck.add("INVALID_VALUE", "tokenEndpointAuthMethod", "The CLIENT_CREDENTIALS grant type needs client authentication.", nil)
 	case m != "" && m != "NONE" && a.Type == "SINGLE_PAGE_APP":

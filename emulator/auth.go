@@ -503,7 +503,13 @@ func (s *Server) lagging(createdAt string) bool {
 		return false
 	}
 	t, err := time.Parse(time.RFC3339, createdAt)
-	return err == nil && s.now().Before(t.Add(s.opts.Lag))
+	if err != nil {
+		return false
+	}
+	// An object stamped after the clock's now (a clock set back, as in
+	// tests) has settled: only [createdAt, createdAt+lag) lags.
+	now := s.now()
+	return !now.Before(t) && now.Before(t.Add(s.opts.Lag))
 }
 
 // authenticate verifies the bearer token (signature, expiry, audience) and

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -109,17 +108,16 @@ type DB struct {
 	stmts map[string]*sql.Stmt
 }
 
-var memSeq atomic.Int64
-
 // Open opens (creating if needed) the store in dir, as dir/p1ctl.db, in WAL
 // mode, and migrates its schema. An empty dir opens a private in-memory
 // store.
 func Open(ctx context.Context, dir string) (*DB, error) {
 	var dsn, path string
 	if dir == "" {
-		// A named shared-cache memory database lives as long as one of its
-		// connections does; we keep exactly one open connection.
-		dsn = fmt.Sprintf("file:p1ctl-mem-%d?mode=memory&cache=shared&_pragma=foreign_keys(1)", memSeq.Add(1))
+		// A memory database lives as long as its connection: keep exactly
+		// one, open for good (no shared cache, whose table locks are not
+		// needed with one connection).
+		dsn = "file::memory:?_pragma=foreign_keys(1)"
 	} else {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
