@@ -395,6 +395,9 @@ func (pl *planner) diff() {
 			c.Fields = diff.Fields(attrs, nil, schemas[a.Kind])
 		case r.Existing:
 			c.Action, c.ID, c.LiveHash = NoOp, live.ID, hashLive(*live)
+			if want, _ := r.Attrs["region"].(string); want != "" && live.Attrs["region"] != nil && live.Attrs["region"] != want {
+				pl.fail(a, "existing environment %q is in region %v, not %s", r.Name, live.Attrs["region"], want)
+			}
 		default:
 			c.ID, c.LiveHash = live.ID, hashLive(*live)
 			c.Fields = diff.Fields(attrs, live.Attrs, schemas[a.Kind])
