@@ -117,13 +117,25 @@ func Apply(ctx context.Context, p Provider, plan *Plan, opts ApplyOptions) (*Res
 		a.byAddr[c.Addr] = c
 		g.AddNode(c.Addr)
 	}
+	// Children go before their parents: a delete waits for the changes of
+	// kinds that live below its kind in the same environment (users moved
+	// out of a population that is being deleted, users deleted first).
+	// Changes are grouped by environment and kind so that this costs the
+	// edges it adds, not a scan of every change per delete.
+	type group struct {
+		env  string
+		rank int
+	}
+	groups := map[group][]Address{}
+	for addr, c := range a.byAddr {
+		k := group{a.envOf(c), kindRank(addr.Kind)}
+		groups[k] = append(groups[k], addr)
+	}
 	for addr, c := range a.byAddr {
 		if c.Action == Delete {
-			// Children go before their parents: a delete waits for the
-			// changes of kinds that live below its kind (users moved out of
-			// a population that is being deleted, users deleted first).
-			for other, oc := range a.byAddr {
-				if kindRank(other.Kind) > kindRank(addr.Kind) && a.envOf(oc) == a.envOf(c) {
+			env := a.envOf(c)
+			for rank := kindRank(addr.Kind) + 1; rank <= len(Kinds); rank++ {
+				for _, other := range groups[group{env, rank}] {
 					g.AddEdge(addr, other)
 				}
 			}

@@ -171,7 +171,8 @@ type planner struct {
 	liveEnvs []Live
 	// children[envID][kind] are the live objects of an environment.
 	children map[string]map[string][]Live
-	matched  map[string]bool // live ids matched to a desired resource
+	matched  map[string]bool              // live ids matched to a desired resource
+	byKey    map[string]map[string][]Live // see liveByKey
 	replaced map[Address]bool
 }
 
@@ -357,13 +358,7 @@ func (pl *planner) match() {
 		if envID == "" {
 			continue // a new environment: everything in it is new
 		}
-		key := NaturalKey(a.Kind, r.Name)
-		var found []Live
-		for _, l := range pl.children[envID][a.Kind] {
-			if NaturalKey(a.Kind, l.Name) == key {
-				found = append(found, l)
-			}
-		}
+		found := pl.liveByKey(envID, a.Kind)[NaturalKey(a.Kind, r.Name)]
 		switch len(found) {
 		case 0:
 		case 1:
@@ -373,6 +368,25 @@ func (pl *planner) match() {
 			pl.fail(a, "two live objects have the natural key %q (%s and %s); resolve the duplicate in PingOne", r.Name, found[0].ID, found[1].ID)
 		}
 	}
+}
+
+// liveByKey returns the live objects of a kind in an environment by natural
+// key, built once: matching 10,000 users must not scan 10,000 names each.
+func (pl *planner) liveByKey(envID, kind string) map[string][]Live {
+	k := envID + "/" + kind
+	if idx, ok := pl.byKey[k]; ok {
+		return idx
+	}
+	idx := map[string][]Live{}
+	for _, l := range pl.children[envID][kind] {
+		key := NaturalKey(kind, l.Name)
+		idx[key] = append(idx[key], l)
+	}
+	if pl.byKey == nil {
+		pl.byKey = map[string]map[string][]Live{}
+	}
+	pl.byKey[k] = idx
+	return idx
 }
 
 // diff computes each desired resource's action and field changes.

@@ -52,6 +52,11 @@ func Preflight(p *Plan) error {
 			}
 			continue
 		}
+		if c.Addr.Kind == KindWorkerApps && c.Desired != nil {
+			for _, msg := range ungrantable(p, id, c, created) {
+				errs = multierror.Append(errs, &PlanError{Addr: c.Addr, Msg: msg})
+			}
+		}
 		var envAddr Address
 		envID := ""
 		if c.Desired != nil {
@@ -125,4 +130,115 @@ func kindNoun(kind string) string {
 		return "a population"
 	}
 	return kind
+}
+
+// canAssign is PingOne's "can assign" table: which roles a holder of a
+// role may grant.
+var canAssign = map[string]func(string) bool{
+	"Organization Admin": func(r string) bool { return r == "Environment Admin" },
+	"Environment Admin":  func(r string) bool { return r != "Organization Admin" },
+	"Identity Data Admin": func(r string) bool {
+		return slices.Contains([]string{"Identity Data Admin", "Identity Data Read Only", "Help Desk Admin"}, r)
+	},
+	"DaVinci Admin": func(r string) bool { return r == "DaVinci Admin" || r == "DaVinci Admin Read Only" },
+}
+
+// scopeRef is a role's target scope with environment ids resolved: envID
+// is a live id, or "new:ADDR" for an environment the plan creates.
+type scopeRef struct {
+	typ, id, envID string
+}
+
+// ungrantable returns, for a worker app's roles that the plan adds, why
+// the signed-in app may not grant them: PingOne lets an actor assign a role
+// only if it holds the role itself, and a role that may assign it, at the
+// same or a broader scope.
+func ungrantable(p *Plan, id Identity, c Change, created map[Address]bool) []string {
+	byAddr := map[Address]Change{}
+	for _, o := range p.Changes {
+		byAddr[o.Addr] = o
+	}
+	envRef := func(a Address) string {
+		if created[a] {
+			return "new:" + a.String()
+		}
+		return byAddr[a].ID
+	}
+	grants := append([]Grant(nil), id.Grants...)
+	for a := range created {
+		// The creator of an environment is granted these roles in it.
+		for _, r := range []string{"Identity Data Admin", "Client Application Developer", "Environment Admin"} {
+			grants = append(grants, Grant{Role: r, ScopeType: "ENVIRONMENT", ScopeID: envRef(a)})
+		}
+	}
+	live := map[string]bool{}
+	if c.Live != nil {
+		roles, _ := c.Live.Attrs["roles"].([]any)
+		for _, r := range roles {
+			live[roleKey(r)] = true
+		}
+	}
+	covers := func(g Grant, s scopeRef) bool {
+		switch g.ScopeType {
+		case "ORGANIZATION":
+			return true
+		case "ENVIRONMENT":
+			return s.typ != "ORGANIZATION" && g.ScopeID == s.envID
+		default:
+			return g.ScopeType == s.typ && g.ScopeID == s.id
+		}
+	}
+	var out []string
+	roles, _ := c.Desired.Attrs["roles"].([]any)
+	for _, r := range roles {
+		m, _ := r.(map[string]any)
+		name, _ := m["role"].(string)
+		sc, _ := m["scope"].(map[string]any)
+		s := scopeRef{}
+		s.typ, _ = sc["type"].(string)
+		var where string
+		switch ref, _ := sc["id"].(Ref); s.typ {
+		case "ENVIRONMENT":
+			s.id = envRef(ref.Addr)
+			s.envID, where = s.id, ref.Addr.String()
+		case "POPULATION":
+			pc := byAddr[ref.Addr]
+			s.id = pc.ID
+			if s.id == "" {
+				s.id = "new:" + ref.Addr.String()
+			}
+			if pc.Desired != nil {
+				s.envID = envRef(pc.Desired.Env)
+			}
+			where = ref.Addr.String()
+		default:
+			where = "the organization"
+		}
+		if live[roleKey(map[string]any{"role": name, "scope": map[string]any{"type": s.typ, "id": s.id}})] {
+			continue
+		}
+		var holdsIt, mayAssign bool
+		for _, g := range grants {
+			if !covers(g, s) {
+				continue
+			}
+			holdsIt = holdsIt || g.Role == name
+			if f := canAssign[g.Role]; f != nil && f(name) {
+				mayAssign = true
+			}
+		}
+		if !holdsIt || !mayAssign {
+			out = append(out, fmt.Sprintf("the worker app p1ctl signs in as cannot grant %s for %s: PingOne requires it to hold %s there (or more broadly) and a role that may assign it; it holds %s",
+				name, where, name, describeGrants(id)))
+		}
+	}
+	return out
+}
+
+// roleKey identifies a role assignment by role name, scope type and id.
+func roleKey(r any) string {
+	m, _ := r.(map[string]any)
+	sc, _ := m["scope"].(map[string]any)
+	id, _ := sc["id"].(string)
+	return fmt.Sprintf("%v|%v|%s", m["role"], sc["type"], id)
 }
