@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"time"
 
 	"github.com/p1ctl/p1ctl/emulator/store"
@@ -79,4 +80,20 @@ func (a appSecrets) matches(secret string, now time.Time) bool {
 	}
 	exp, err := time.Parse(time.RFC3339, a.Previous.ExpiresAt)
 	return err == nil && now.Before(exp) && constantTimeEqual(a.Previous.Secret, secret)
+}
+
+// deleteWhere deletes, inside tx, the objects of kind in envID whose field
+// at path equals value: the dependents of an object being deleted (the
+// assignments of a sign-on policy, the grants of a resource).
+func deleteWhere(ctx context.Context, tx *store.Tx, kind store.Kind, envID, path, value string) error {
+	page, err := tx.List(ctx, store.ListQuery{Kind: kind, EnvID: envID, Filter: store.Filter{Op: "eq", Path: path, Value: value}})
+	if err != nil {
+		return err
+	}
+	for _, o := range page.Items {
+		if err := tx.Delete(ctx, kind, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -185,17 +185,7 @@ func (s *Server) deleteSignOnPolicy(w http.ResponseWriter, r *http.Request, _ *c
 		if err := tx.Delete(ctx, kindSignOnPolicies, id); err != nil {
 			return err
 		}
-		page, err := tx.List(ctx, store.ListQuery{Kind: kindSOPAssignments, EnvID: envID,
-			Filter: store.Filter{Op: "eq", Path: "signOnPolicy.id", Value: id}})
-		if err != nil {
-			return err
-		}
-		for _, a := range page.Items {
-			if err := tx.Delete(ctx, kindSOPAssignments, a.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return deleteWhere(ctx, tx, kindSOPAssignments, envID, "signOnPolicy.id", id)
 	})
 	if err != nil {
 		return s.fail(err, "")

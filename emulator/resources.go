@@ -208,16 +208,7 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, _ *calle
 		if err := tx.Delete(ctx, kindResources, id); err != nil {
 			return err
 		}
-		page, err := tx.List(ctx, store.ListQuery{Kind: kindGrants, EnvID: envID, Filter: store.Filter{Op: "eq", Path: "resource.id", Value: id}})
-		if err != nil {
-			return err
-		}
-		for _, g := range page.Items {
-			if err := tx.Delete(ctx, kindGrants, g.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return deleteWhere(ctx, tx, kindGrants, envID, "resource.id", id)
 	})
 	if err != nil {
 		return s.fail(err, "")
