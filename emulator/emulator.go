@@ -102,6 +102,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.keys.init()
 	s.routes()
+	s.registerSignOnGrants()
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("emulator: bootstrap: %w", err)
 	}

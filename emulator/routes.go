@@ -34,6 +34,22 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /{envID}/as/token", s.token)
 	m.HandleFunc("GET /{envID}/as/jwks", s.jwks)
 
+	// Sign-on (pingone-api.md §7): OIDC endpoints, the flow API and the
+	// hosted sign-on page (on apps.pingone.{tld} in PingOne, here on the
+	// emulator's own origin).
+	m.HandleFunc("GET /{envID}/as/.well-known/openid-configuration", s.discovery)
+	m.HandleFunc("GET /{envID}/.well-known/openid-configuration", s.discovery)
+	m.HandleFunc("GET /{envID}/as/authorize", s.authorize)
+	m.HandleFunc("POST /{envID}/as/authorize", s.authorize)
+	m.HandleFunc("GET /{envID}/as/resume", s.resume)
+	m.HandleFunc("GET /{envID}/as/userinfo", s.userinfo)
+	m.HandleFunc("POST /{envID}/as/userinfo", s.userinfo)
+	m.HandleFunc("GET /{envID}/as/signoff", s.signoff)
+	m.HandleFunc("GET /{envID}/flows/{flowID}", s.getFlow)
+	m.HandleFunc("POST /{envID}/flows/{flowID}", s.flowAction)
+	m.HandleFunc("GET /{envID}/signon/{$}", s.signOnPage)
+	m.HandleFunc("POST /{envID}/signon/{$}", s.signOnSubmit)
+
 	// Organizations, licenses, roles.
 	m.Handle("GET /v1/organizations", s.api(anyone, s.listOrganizations))
 	m.Handle("GET /v1/organizations/{orgID}", s.api(anyone, s.getOrganization))
