@@ -143,6 +143,18 @@ func decodeKey(o store.Object) (*signingKey, error) {
 	return &signingKey{kid: o.ID, envID: o.EnvID, priv: priv}, nil
 }
 
+// publicKey finds the verification key of a token we signed, by its kid.
+func (s *Server) publicKey(ctx context.Context) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		key, err := s.keyByID(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		return &key.priv.PublicKey, nil
+	}
+}
+
 // sign makes an RS256 JWT with envID's key.
 func (s *Server) sign(ctx context.Context, envID string, claims jwt.MapClaims) (string, error) {
 	key, err := s.signingKey(ctx, envID)
@@ -573,14 +585,8 @@ func (s *Server) verifyToken(ctx context.Context, raw string) (jwt.MapClaims, er
 		s.verified.Delete(raw)
 		return nil, errors.New("token expired")
 	}
-	tok, err := jwt.Parse(raw, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		key, err := s.keyByID(ctx, kid)
-		if err != nil {
-			return nil, err
-		}
-		return &key.priv.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	tok, err := jwt.Parse(raw, s.publicKey(ctx),
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 	if err != nil {
 		return nil, err
 	}

@@ -355,14 +355,7 @@ func (s *Server) signoff(w http.ResponseWriter, r *http.Request) {
 	var hint jwt.MapClaims
 	if raw := q.Get("id_token_hint"); raw != "" {
 		// An expired hint still names its client and session.
-		tok, err := jwt.Parse(raw, func(t *jwt.Token) (any, error) {
-			kid, _ := t.Header["kid"].(string)
-			key, err := s.keyByID(ctx, kid)
-			if err != nil {
-				return nil, err
-			}
-			return &key.priv.PublicKey, nil
-		}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+		tok, err := jwt.Parse(raw, s.publicKey(ctx), jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
 		if err != nil {
 			s.signoffPage(w, r, http.StatusBadRequest, "id_token_hint is not a valid ID token of this environment.")
 			return
