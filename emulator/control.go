@@ -30,6 +30,9 @@ func (s *Server) controlHandler() http.Handler {
 	for pattern, h := range s.control {
 		mux.Handle(pattern, h)
 	}
+	// Unknown control paths and methods answer JSON too, never ServeMux's
+	// text/plain.
+	mux.HandleFunc("/_emulator/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, errNotFound()) })
 	return mux
 }
 

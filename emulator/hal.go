@@ -92,9 +92,9 @@ func writeObject(w http.ResponseWriter, status int, doc json.RawMessage, l links
 // endpoints).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	if err != nil { // our own wire structs: a bug, answered as JSON all the same
+		status = http.StatusInternalServerError
+		b = []byte(`{"code":"UNEXPECTED_ERROR","message":"` + msgUnexpected + `"}`)
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(status)

@@ -55,22 +55,35 @@ func (s *Server) Instrument(t Traffic) *middleware.Stats {
 }
 
 // Serve serves s on ln until ctx ends, then shuts down gracefully,
-// letting requests in flight finish for up to grace.
+// letting requests in flight finish for up to grace and closing every
+// connection still open after that.
+//
+// With a tlsConfig, one port does it all (issue 7): a connection that starts
+// with a TLS handshake is served over TLS (HTTP/1.1, or h2 when tlsConfig
+// offers it), any other as plain HTTP, and a plain-HTTP CONNECT to one of
+// the certificate's names on port 443 opens a tunnel in which the emulator
+// terminates TLS itself, so clients whose HTTPS_PROXY is this port reach it
+// as https://api.pingone.test. CONNECT to any other target is refused; the
+// emulator never dials out. Without a tlsConfig every CONNECT is refused.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, grace time.Duration) error {
+	var sniff *sniffListener
+	if tlsConfig != nil {
+		// http.Server adds h2 to the config it is given; keep the caller's.
+		tlsConfig = tlsConfig.Clone()
+		sniff = newSniffListener(ln, tlsConfig)
+		ln = sniff
+	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           s.withTunnels(s.Handler(), tlsConfig, sniff),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		TLSConfig:         tlsConfig,
+		// Serve (not ServeTLS): the sniffing listener hands over *tls.Conn
+		// values, and http.Server finishes their handshakes. TLSConfig is
+		// set so that it configures h2 for them.
+		TLSConfig: tlsConfig,
 	}
 	errc := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			errc <- hs.ServeTLS(ln, "", "")
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -78,7 +91,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = hs.Close() // requests still running past grace, tunnels included
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

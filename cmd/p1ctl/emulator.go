@@ -75,6 +75,13 @@ administrators' environment and a worker app holding Organization Admin and
 Environment Admin, and writes their ids and the worker's credentials to the
 bootstrap file (mode 0600).
 
+With --tls the same port also serves HTTPS (told apart by the first byte of
+each connection) and acts as an HTTPS proxy for the certificate's names only:
+a client started with HTTPS_PROXY=http://HOST:PORT and SSL_CERT_FILE=ca.pem
+reaches it as https://api.pingone.test/v1 and https://auth.pingone.test, as
+Ping's Terraform provider and Go SDK require. It is not an open proxy: CONNECT
+to any other target is refused and nothing is ever dialled.
+
 Fault injection (--faults) and rate limiting (--rate-limit) let clients test
 their retry logic; --seed makes ids and faults repeat from run to run.`,
 		Example: `  # Serve on a fixed port with a persistent store in ./.p1ctl/emulator
@@ -84,6 +91,9 @@ their retry logic; --seed makes ids and faults repeat from run to run.`,
   P1CTL_EMULATOR_CLIENT_ID=6f1c1f5e-0000-4000-8000-000000000001 \
   P1CTL_EMULATOR_CLIENT_SECRET=ci-secret \
     p1ctl emulator --in-memory --addr 127.0.0.1:0 --bootstrap-out bootstrap.json
+
+  # HTTPS and an HTTPS proxy for api.pingone.test and auth.pingone.test
+  p1ctl emulator --tls --addr 127.0.0.1:8443
 
   # Flaky PingOne: 5% server errors, 5% rate limiting, 2 s eventual consistency
   p1ctl emulator --faults "5xx=0.05,429=0.05,lag=2s" --seed 42`,
@@ -118,7 +128,7 @@ their retry logic; --seed makes ids and faults repeat from run to run.`,
 	fl.StringVar(&opts.RateLimit, "rate-limit", "", `per-caller request rate, e.g. "100/s" or "6000/m"; off when empty`)
 	fl.StringVar(&opts.Faults, "faults", "", `faults to inject, e.g. "5xx=0.05,429=0.05,latency=20ms,reset=0.01,timeout-after-commit=0.02,lag=2s"`)
 	fl.Int64Var(&opts.Seed, "seed", 0, "seed for ids, secrets and faults; 0 means random")
-	fl.BoolVar(&opts.TLS, "tls", false, "serve HTTPS with a certificate from a local CA kept in the data dir (ca.pem is written next to the bootstrap file)")
+	fl.BoolVar(&opts.TLS, "tls", false, "serve HTTPS, plain HTTP and an HTTPS proxy for the certificate's names on one port, with a certificate from a local CA kept in the data dir (ca.pem is written next to the bootstrap file)")
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fl.StringSliceVar(&opts.TLSNames, "tls-name", []string{"api.pingone.test", "auth.pingone.test"}, "extra host names for the --tls certificate (localhost and 127.0.0.1 are always included)")
@@ -222,6 +232,11 @@ func emulatorRun(ctx context.Context, opts *emulatorOptions) error {
 		logger.Warn("listening on a non-loopback address: the /_emulator/ control endpoints have no authentication", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "p1ctl emulator listening on %s (API %s/v1, auth %s)\n", base, base, base)
+	if tlsConfig != nil {
+		plain := "http://" + hostForURL(ln.Addr().(*net.TCPAddr))
+		fmt.Fprintf(opts.IO.ErrOut, "same port: plain HTTP at %s, and HTTPS_PROXY=%s for %s on port 443\n",
+			plain, plain, strings.Join(tlsNames(tlsConfig), ", "))
+	}
 	if bootOut != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "bootstrap: %s\n", bootOut)
 	}
@@ -229,6 +244,20 @@ func emulatorRun(ctx context.Context, opts *emulatorOptions) error {
 		opts.ready(bf)
 	}
 	return srv.Serve(ctx, ln, tlsConfig, 10*time.Second)
+}
+
+// tlsNames lists the names of the served certificate, which are the
+// CONNECT targets the emulator tunnels to.
+func tlsNames(cfg *tls.Config) []string {
+	if len(cfg.Certificates) == 0 || cfg.Certificates[0].Leaf == nil {
+		return nil
+	}
+	leaf := cfg.Certificates[0].Leaf
+	names := append([]string(nil), leaf.DNSNames...)
+	for _, ip := range leaf.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
 }
 
 func hostForURL(a *net.TCPAddr) string {

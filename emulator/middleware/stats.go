@@ -148,7 +148,7 @@ func (s *Stats) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 		body, err := json.Marshal(s.Snapshot())
 		if err != nil { // maps of strings and ints: cannot happen
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			WriteError(w, r, http.StatusInternalServerError, CodeUnexpectedError, MessageUnexpectedError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
@@ -159,7 +159,7 @@ func (s *Stats) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		WriteError(w, r, http.StatusMethodNotAllowed, "INVALID_REQUEST", "The request could not be completed. Method "+r.Method+" is not supported for this resource.")
 	}
 }
 
