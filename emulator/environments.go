@@ -836,3 +836,51 @@ func count(ctx context.Context, rd reader, kind store.Kind, envID, path, value s
 	page, err := rd.List(ctx, store.ListQuery{Kind: kind, EnvID: envID, Filter: store.Filter{Op: "eq", Path: path, Value: value}, Limit: 1})
 	return page.Total, err
 }
+
+// updateEnvironmentType serves PUT /v1/environments/{envID}/type: promote a
+// SANDBOX to PRODUCTION (the license must allow PRODUCTION environments),
+// or turn a PRODUCTION environment back into a SANDBOX, which PingOne
+// requires before it can be deleted.
+func (s *Server) updateEnvironmentType(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
+	ctx := r.Context()
+	id := r.PathValue("envID")
+	var b struct {
+		Type string `json:"type"`
+	}
+	if e := decodeJSON(r, &b); e != nil {
+		return e
+	}
+	var ck checker
+	ck.required("type", b.Type != "")
+	ck.enum("type", b.Type, "SANDBOX", "PRODUCTION")
+	if e := ck.err(); e != nil {
+		return e
+	}
+	cur, err := s.db.Get(ctx, kindEnvironments, id)
+	if err != nil {
+		return s.fail(err, "")
+	}
+	var env environment
+	if err := json.Unmarshal(cur.Doc, &env); err != nil {
+		return s.fail(err, "")
+	}
+	if b.Type == "PRODUCTION" && env.Type != "PRODUCTION" {
+		if _, e := s.resolveLicense(ctx, c.OrgID, env.License.ID, env.Region, "PRODUCTION"); e != nil {
+			return e
+		}
+	}
+	out, err := s.db.Update(ctx, kindEnvironments, id, func(o *store.Object) error {
+		env.Type, env.UpdatedAt = b.Type, s.stamp()
+		o.Doc = mustJSON(env)
+		return nil
+	})
+	if err != nil {
+		return s.fail(err, "")
+	}
+	doc := out.Doc
+	if wantsBOM(r) {
+		doc = s.withBOM(ctx, doc, id)
+	}
+	writeObject(w, http.StatusOK, doc, environmentLinks(r, id))
+	return nil
+}

@@ -63,6 +63,7 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/environments/{envID}", s.api(envRead, s.getEnvironment))
 	m.Handle("PUT /v1/environments/{envID}", s.api(orgAdmin, s.updateEnvironment))
 	m.Handle("DELETE /v1/environments/{envID}", s.api(orgAdmin, s.deleteEnvironment))
+	m.Handle("PUT /v1/environments/{envID}/type", s.api(orgAdmin, s.updateEnvironmentType))
 	m.Handle("GET /v1/environments/{envID}/billOfMaterials", s.api(envRead, s.getBillOfMaterials))
 	m.Handle("PUT /v1/environments/{envID}/billOfMaterials", s.api(orgAdmin, s.updateBillOfMaterials))
 
