@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/google/uuid"
 	mrand "math/rand/v2"
 	"sync"
 )
@@ -39,7 +40,7 @@ func (g *idGen) New() string {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
+	return uuid.UUID(b).String()
 }
 
 // Secret returns a random client secret. Secrets never come from the seeded
@@ -54,20 +55,6 @@ func (g *idGen) Secret() string {
 		g.mu.Unlock()
 	}
 	return hex.EncodeToString(b[:])
-}
-
-func formatUUID(b [16]byte) string {
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
 }
 
 // isUUID reports whether s looks like a UUID, as PingOne's path ids must.

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"crypto/sha1"
+	"github.com/google/uuid"
 	"slices"
 	"strings"
 )
@@ -113,5 +114,5 @@ func nameUUID(name string) string {
 	copy(b[:], sum[:16])
 	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
+	return uuid.UUID(b).String()
 }

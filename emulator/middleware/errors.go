@@ -1,9 +1,8 @@
 package middleware
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"github.com/google/uuid"
 	"net/http"
 	"strconv"
 )
@@ -31,31 +30,12 @@ func WriteError(w http.ResponseWriter, _ *http.Request, status int, code, messag
 		ID      string `json:"id"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
-	}{newUUID(), code, message}) // cannot fail: three strings
+	}{uuid.NewString(), code, message}) // cannot fail: three strings
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
 }
 
 func errorWriterOr(errw ErrorWriter) ErrorWriter {
