@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,18 @@ type officialClient struct {
 	t     *testing.T
 	http  *http.Client
 	token string
+	// contentType, when set, replaces application/json on the request
+	// (the SDK sets vendor media types such as user.import+json, also on
+	// requests without a body).
+	contentType string
+}
+
+// callAs is call with the request media type ct.
+func (c *officialClient) callAs(ct, method, path string, body, out any, want int) {
+	c.t.Helper()
+	c.contentType = ct
+	defer func() { c.contentType = "" }()
+	c.call(method, path, body, out, want)
 }
 
 // call sends body (nil for none) as JSON and decodes the answer into out,
@@ -46,7 +60,9 @@ func (c *officialClient) call(method, path string, body, out any, want int) {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "pingtools PingOne-GOLANG-SDK/official-test")
-	if body != nil {
+	if c.contentType != "" {
+		req.Header.Set("Content-Type", c.contentType)
+	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
@@ -514,4 +530,310 @@ func TestOfficialErrorsAreJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// officialEnv creates a SANDBOX environment as the provider's environment
+// resource does and returns its id.
+func officialEnv(t *testing.T, e *tlsEmulator, c *officialClient, name string) string {
+	t.Helper()
+	var lic collectionModel[struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}]
+	c.call("GET", "/organizations/"+e.Boot.OrganizationID+"/licenses", nil, &lic, http.StatusOK)
+	var licenseID string
+	for _, l := range lic.Embedded["licenses"] {
+		if l.Status == "ACTIVE" {
+			licenseID = l.ID
+		}
+	}
+	var env envModel
+	c.call("POST", "/environments", map[string]any{
+		"name": name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": licenseID},
+		"billOfMaterials": map[string]any{"products": []any{map[string]string{"type": "PING_ONE_BASE"}}},
+	}, &env, http.StatusCreated)
+	return env.ID
+}
+
+// providerUserModel is management.User with the members the provider's
+// pingone_user resource writes to state; each server default below is a
+// Computed attribute with a schema default, so a missing one fails the
+// apply with "inconsistent result".
+type providerUserModel struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	Email       string `json:"email"`
+	Environment *idRef `json:"environment"`
+	Population  *idRef `json:"population"`
+	Enabled     *bool  `json:"enabled"`
+	MFAEnabled  *bool  `json:"mfaEnabled"`
+	Account     *struct {
+		CanAuthenticate *bool      `json:"canAuthenticate"`
+		Status          string     `json:"status"` // EnumUserStatus
+		LockedAt        *time.Time `json:"lockedAt"`
+	} `json:"account"`
+	IdentityProvider *struct {
+		ID   string `json:"id"`
+		Type string `json:"type"` // EnumIdentityProvider
+	} `json:"identityProvider"`
+	Lifecycle *struct {
+		Status string `json:"status"` // EnumUserLifecycleStatus
+	} `json:"lifecycle"`
+	VerifyStatus string `json:"verifyStatus"` // EnumUserVerifyStatus
+	Name         *struct {
+		Given string `json:"given"`
+	} `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type userMFAEnabledModel struct {
+	MFAEnabled *bool `json:"mfaEnabled"`
+}
+
+// checkProviderUser checks the server defaults the provider's user resource
+// compares with its plan.
+func checkProviderUser(t *testing.T, what string, u providerUserModel, envID, popID string, enabled, mfa bool) {
+	t.Helper()
+	k := checker{t, what}
+	k.required("environment.id", u.Environment != nil && u.Environment.ID == envID)
+	k.required("population.id", u.Population != nil && u.Population.ID == popID)
+	k.required("enabled = "+strconv.FormatBool(enabled), u.Enabled != nil && *u.Enabled == enabled)
+	k.required("mfaEnabled = "+strconv.FormatBool(mfa), u.MFAEnabled != nil && *u.MFAEnabled == mfa)
+	k.required("account", u.Account != nil && u.Account.CanAuthenticate != nil)
+	if u.Account != nil {
+		k.enum("account.status", u.Account.Status, "OK", "LOCKED")
+	}
+	k.required("identityProvider", u.IdentityProvider != nil)
+	if u.IdentityProvider != nil {
+		k.enum("identityProvider.type", u.IdentityProvider.Type, "PING_ONE")
+	}
+	k.required("lifecycle", u.Lifecycle != nil)
+	if u.Lifecycle != nil {
+		k.enum("lifecycle.status", u.Lifecycle.Status, "ACCOUNT_OK")
+	}
+	k.enum("verifyStatus", u.VerifyStatus, "NOT_INITIATED")
+	k.stamps(u.CreatedAt, u.UpdatedAt)
+}
+
+// TestOfficialProviderUserCalls makes the calls of the provider's
+// pingone_user resource (resource_user.go), in its order, and then the
+// pingone_population delete (resource_population_gen.go).
+func TestOfficialProviderUserCalls(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t)
+	hc := e.proxyClient(false)
+	c := &officialClient{t: t, http: hc, token: e.token(t, hc, officialAuth+"/"+e.Boot.EnvironmentID+"/as/token")}
+	envID := officialEnv(t, e, c, "tf-user")
+	env := "/environments/" + envID
+
+	var popA, popB populationModel
+	c.call("POST", env+"/populations", map[string]any{"name": "A"}, &popA, http.StatusCreated)
+	c.call("POST", env+"/populations", map[string]any{"name": "B", "description": "b"}, &popB, http.StatusCreated)
+	checker{t, "population"}.required("userCount", popA.UserCount != nil)
+
+	// Create: POST with the import media type (the provider always sends
+	// the planned account, lifecycle and verifyStatus), PUT enabled, PUT
+	// mfaEnabled, then GET.
+	body := map[string]any{"username": "bob", "email": "bob@example.com", "population": map[string]string{"id": popA.ID},
+		"account": map[string]any{"canAuthenticate": true, "status": "OK"}, "lifecycle": map[string]string{"status": "ACCOUNT_OK"},
+		"verifyStatus": "NOT_INITIATED"}
+	var u providerUserModel
+	c.callAs("application/vnd.pingidentity.user.import+json", "POST", env+"/users", body, &u, http.StatusCreated)
+	users := env + "/users/" + u.ID
+	var en userEnabledModel
+	c.call("PUT", users+"/enabled", map[string]bool{"enabled": true}, &en, http.StatusOK)
+	var mfa userMFAEnabledModel
+	c.call("PUT", users+"/mfaEnabled", map[string]bool{"mfaEnabled": false}, &mfa, http.StatusOK)
+	checker{t, "PUT mfaEnabled"}.required("mfaEnabled", mfa.MFAEnabled != nil && !*mfa.MFAEnabled)
+	u = providerUserModel{}
+	c.call("GET", users, nil, &u, http.StatusOK)
+	checkProviderUser(t, "user after create", u, envID, popA.ID, true, false)
+
+	// Read: GET, then GET enabled.
+	en = userEnabledModel{}
+	c.call("GET", users+"/enabled", nil, &en, http.StatusOK)
+	checker{t, "GET enabled"}.required("enabled", en.Enabled != nil && *en.Enabled)
+
+	// Update: PUT population (when it changed), PUT the user, PUT enabled,
+	// PUT mfaEnabled, POST the account unlock (no body) while enabled, GET.
+	var pop idRef
+	c.call("PUT", users+"/population", map[string]string{"id": popB.ID}, &pop, http.StatusOK)
+	body["population"] = map[string]string{"id": popB.ID}
+	body["name"] = map[string]string{"given": "Bob"}
+	c.call("PUT", users, body, &u, http.StatusOK)
+	c.call("PUT", users+"/enabled", map[string]bool{"enabled": true}, &en, http.StatusOK)
+	c.call("PUT", users+"/mfaEnabled", map[string]bool{"mfaEnabled": true}, &mfa, http.StatusOK)
+	c.callAs("application/vnd.pingidentity.account.unlock+json", "POST", users, nil, &u, http.StatusOK)
+	u = providerUserModel{}
+	c.call("GET", users, nil, &u, http.StatusOK)
+	checkProviderUser(t, "user after update", u, envID, popB.ID, true, true)
+	checker{t, "user after update"}.required("name.given", u.Name != nil && u.Name.Given == "Bob")
+	mfa = userMFAEnabledModel{}
+	c.call("GET", users+"/mfaEnabled", nil, &mfa, http.StatusOK)
+	checker{t, "GET mfaEnabled"}.required("mfaEnabled", mfa.MFAEnabled != nil && *mfa.MFAEnabled)
+
+	// Locking, as the provider does for account.status = LOCKED.
+	c.callAs("application/vnd.pingidentity.account.lock+json", "POST", users, nil, &u, http.StatusOK)
+	if u.Account == nil || u.Account.Status != "LOCKED" || u.Account.LockedAt == nil {
+		t.Errorf("account after lock = %+v, want LOCKED with lockedAt", u.Account)
+	}
+
+	// Population delete: list its users by filter (paged), delete them,
+	// then the population.
+	var inPop collectionModel[providerUserModel]
+	c.call("GET", env+"/users?filter="+url.QueryEscape(`population.id eq "`+popB.ID+`"`), nil, &inPop, http.StatusOK)
+	if n := len(inPop.Embedded["users"]); n != 1 {
+		t.Fatalf("users in population B: %d, want 1", n)
+	}
+	c.call("DELETE", users, nil, nil, http.StatusNoContent)
+	c.call("DELETE", env+"/populations/"+popB.ID, nil, nil, http.StatusNoContent)
+	c.call("GET", env+"/populations/"+popB.ID, nil, nil, http.StatusNotFound)
+}
+
+// TestOfficialProviderApplicationCalls makes the calls of the provider's
+// pingone_application (PUT answers the application it stores),
+// pingone_application_role_assignment (reads the application before each
+// create and read) and pingone_application_resource_grant (finds the
+// resource by type or id and its scopes by listing them, reads the
+// application, and reads the resource after each write and read).
+func TestOfficialProviderApplicationCalls(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t)
+	hc := e.proxyClient(false)
+	c := &officialClient{t: t, http: hc, token: e.token(t, hc, officialAuth+"/"+e.Boot.EnvironmentID+"/as/token")}
+	envID := officialEnv(t, e, c, "tf-apps")
+	env := "/environments/" + envID
+
+	web := map[string]any{"name": "tf-web", "enabled": true, "type": "WEB_APP", "protocol": "OPENID_CONNECT",
+		"grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"},
+		"redirectUris": []string{"https://app.example.com/cb"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC",
+		"pkceEnforcement": "OPTIONAL", "parRequirement": "OPTIONAL", "parTimeout": 60,
+		"refreshTokenDuration": 2592000, "refreshTokenRollingDuration": 15552000,
+		"additionalRefreshTokenReplayProtectionEnabled": true, "allowWildcardInRedirectUris": false,
+		"supportUnsignedRequestObject": false, "requireSignedRequestObject": false}
+	var app appModel
+	c.call("POST", env+"/applications", web, &app, http.StatusCreated)
+	apps := env + "/applications/" + app.ID
+	c.call("GET", apps, nil, &app, http.StatusOK)
+
+	// Update: the provider keeps the PUT answer as its state.
+	web["description"] = "updated"
+	var upd struct {
+		appModel
+		Description                  string `json:"description"`
+		ParRequirement               string `json:"parRequirement"` // EnumApplicationOIDCPARRequirement
+		ParTimeout                   *int32 `json:"parTimeout"`
+		SupportUnsignedRequestObject *bool  `json:"supportUnsignedRequestObject"`
+		RequireSignedRequestObject   *bool  `json:"requireSignedRequestObject"`
+		ReplayProtection             *bool  `json:"additionalRefreshTokenReplayProtectionEnabled"`
+	}
+	c.call("PUT", apps, web, &upd, http.StatusOK)
+	k := checker{t, "PUT application"}
+	k.required("id", upd.ID == app.ID)
+	k.enum("protocol", upd.Protocol, "OPENID_CONNECT")
+	k.required("description", upd.Description == "updated")
+	k.enum("parRequirement", upd.ParRequirement, "OPTIONAL", "REQUIRED")
+	k.required("parTimeout = 60", upd.ParTimeout != nil && *upd.ParTimeout == 60)
+	k.required("supportUnsignedRequestObject = false", upd.SupportUnsignedRequestObject != nil && !*upd.SupportUnsignedRequestObject)
+	k.required("requireSignedRequestObject = false", upd.RequireSignedRequestObject != nil && !*upd.RequireSignedRequestObject)
+	k.required("additionalRefreshTokenReplayProtectionEnabled = true", upd.ReplayProtection != nil && *upd.ReplayProtection)
+
+	// Role assignment: GET the application, POST; GET the application,
+	// GET; DELETE (unless readOnly).
+	var roles collectionModel[roleModel]
+	c.call("GET", "/roles", nil, &roles, http.StatusOK)
+	var roleID string
+	for _, r := range roles.Embedded["roles"] {
+		if r.Name == "Identity Data Admin" { // one the worker holds, as PingOne requires
+			roleID = r.ID
+		}
+	}
+	var ra roleAssignmentModel
+	c.call("GET", apps, nil, &app, http.StatusOK)
+	c.call("POST", apps+"/roleAssignments", map[string]any{"role": map[string]string{"id": roleID},
+		"scope": map[string]string{"id": envID, "type": "ENVIRONMENT"}}, &ra, http.StatusCreated)
+	c.call("GET", apps, nil, &app, http.StatusOK)
+	c.call("GET", apps+"/roleAssignments/"+ra.ID, nil, &ra, http.StatusOK)
+	k = checker{t, "role assignment"}
+	k.required("readOnly", ra.ReadOnly != nil)
+	k.enum("scope.type", ra.Scope.Type, "ENVIRONMENT")
+	if ra.ReadOnly == nil || !*ra.ReadOnly {
+		c.call("DELETE", apps+"/roleAssignments/"+ra.ID, nil, nil, http.StatusNoContent)
+		c.call("GET", apps+"/roleAssignments/"+ra.ID, nil, nil, http.StatusNotFound)
+	}
+
+	// Grant with resource_type OPENID_CONNECT: list the resources to find
+	// it by type, list its scopes to find them by id, GET the application,
+	// POST the grant, GET the resource; read = GET grant + GET resource;
+	// update = PUT; delete = DELETE.
+	var resources collectionModel[resourceModel]
+	c.call("GET", env+"/resources", nil, &resources, http.StatusOK)
+	var oidcID string
+	for _, r := range resources.Embedded["resources"] {
+		checker{t, "resource " + r.Name}.enum("type", r.Type, "OPENID_CONNECT", "PINGONE_API", "CUSTOM")
+		if r.Type == "OPENID_CONNECT" {
+			oidcID = r.ID
+		}
+	}
+	if oidcID == "" {
+		t.Fatal("GET /resources has no OPENID_CONNECT resource")
+	}
+	var scopes collectionModel[struct {
+		scopeModel
+		Resource *idRef `json:"resource"`
+	}]
+	c.call("GET", env+"/resources/"+oidcID+"/scopes", nil, &scopes, http.StatusOK)
+	byName := map[string]string{}
+	for _, sc := range scopes.Embedded["scopes"] {
+		checker{t, "scope " + sc.Name}.required("resource.id", sc.Resource != nil && sc.Resource.ID == oidcID)
+		byName[sc.Name] = sc.ID
+	}
+	if byName["openid"] == "" || byName["profile"] == "" {
+		t.Fatalf("openid resource scopes %v lack openid or profile", byName)
+	}
+	c.call("GET", apps, nil, &app, http.StatusOK)
+	var grant grantModel
+	grants := apps + "/grants"
+	c.call("POST", grants, map[string]any{"resource": map[string]string{"id": oidcID},
+		"scopes": []any{map[string]string{"id": byName["openid"]}}}, &grant, http.StatusCreated)
+	var res resourceModel
+	c.call("GET", env+"/resources/"+grant.Resource.ID, nil, &res, http.StatusOK)
+	checker{t, "grant resource"}.enum("type", res.Type, "OPENID_CONNECT")
+	c.call("GET", grants+"/"+grant.ID, nil, &grant, http.StatusOK)
+	c.call("PUT", grants+"/"+grant.ID, map[string]any{"resource": map[string]string{"id": oidcID},
+		"scopes": []any{map[string]string{"id": byName["openid"]}, map[string]string{"id": byName["profile"]}}}, &grant, http.StatusOK)
+	checker{t, "PUT grant"}.required("scopes (2)", len(grant.Scopes) == 2)
+	c.call("DELETE", grants+"/"+grant.ID, nil, nil, http.StatusNoContent)
+	c.call("GET", grants+"/"+grant.ID, nil, nil, http.StatusNotFound)
+
+	// Delete the application; a read then answers 404.
+	c.call("DELETE", apps, nil, nil, http.StatusNoContent)
+	c.call("GET", apps, nil, nil, http.StatusNotFound)
+}
+
+// TestOfficialProviderEnvironmentType makes the provider's
+// UpdateEnvironmentType calls (base/resource_environment.go): PUT .../type
+// when the planned type changes, and PRODUCTION → SANDBOX before a forced
+// delete, then DELETE and GET until 404.
+func TestOfficialProviderEnvironmentType(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t)
+	hc := e.proxyClient(false)
+	c := &officialClient{t: t, http: hc, token: e.token(t, hc, officialAuth+"/"+e.Boot.EnvironmentID+"/as/token")}
+	envID := officialEnv(t, e, c, "tf-type")
+	for _, typ := range []string{"PRODUCTION", "SANDBOX"} {
+		var env envModel
+		c.call("PUT", "/environments/"+envID+"/type", map[string]string{"type": typ}, &env, http.StatusOK)
+		if env.ID != envID || env.Type != typ {
+			t.Errorf("PUT type %s answered id %q type %q", typ, env.ID, env.Type)
+		}
+		env = envModel{}
+		c.call("GET", "/environments/"+envID, nil, &env, http.StatusOK)
+		k := checker{t, "environment after PUT type " + typ}
+		k.enum("type", env.Type, typ)
+		k.stamps(env.CreatedAt, env.UpdatedAt)
+	}
+	c.call("DELETE", "/environments/"+envID, nil, nil, http.StatusNoContent)
+	c.call("GET", "/environments/"+envID, nil, nil, http.StatusNotFound)
 }

@@ -89,6 +89,8 @@ func (s *Server) routes() {
 	m.Handle("PUT /v1/environments/{envID}/users/{userID}/population", s.api(userWrite, s.setUserPopulation))
 	m.Handle("GET /v1/environments/{envID}/users/{userID}/enabled", s.api(userRead, s.getUserEnabled))
 	m.Handle("PUT /v1/environments/{envID}/users/{userID}/enabled", s.api(userWrite, s.setUserEnabled))
+	m.Handle("GET /v1/environments/{envID}/users/{userID}/mfaEnabled", s.api(userRead, s.getUserMFAEnabled))
+	m.Handle("PUT /v1/environments/{envID}/users/{userID}/mfaEnabled", s.api(userWrite, s.setUserMFAEnabled))
 
 	// Applications, secrets, role assignments, grants, sign-on policy assignments.
 	m.Handle("GET /v1/environments/{envID}/applications", s.api(appRead, s.listApplications))

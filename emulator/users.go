@@ -455,8 +455,8 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *caller) *api
 
 // applyUserBody checks b as a replacement of u's profile and applies it.
 // The population changes only through PUT .../population, and mfaEnabled
-// only on create (the OpenAPI says PUT and PATCH cannot change it), so
-// mfaEnabled is ignored here.
+// only on create or through PUT .../mfaEnabled (the OpenAPI says PUT and
+// PATCH cannot change it), so mfaEnabled is ignored here.
 func applyUserBody(u *user, b *userBody) *apiError {
 	var ck checker
 	checkProfile(&ck, &b.userProfile)
@@ -741,6 +741,57 @@ func (s *Server) setUserEnabled(w http.ResponseWriter, r *http.Request, c *calle
 		return s.fail(err, "")
 	}
 	writeObject(w, http.StatusOK, mustJSON(b), userEnabledLinks(r, o.EnvID, o.ID))
+	return nil
+}
+
+type mfaEnabledBody struct {
+	MFAEnabled *bool `json:"mfaEnabled"`
+}
+
+func userMFAEnabledLinks(r *http.Request, envID, userID string) links {
+	env := apiBase(r) + "/environments/" + envID
+	return links{"self": env + "/users/" + userID + "/mfaEnabled", "user": env + "/users/" + userID}
+}
+
+// getUserMFAEnabled serves GET .../users/{userID}/mfaEnabled (the MFA
+// API's UserMFAEnabled).
+func (s *Server) getUserMFAEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
+	o, u, e := s.loadUser(r, c, userReadRoles)
+	if e != nil {
+		return e
+	}
+	writeObject(w, http.StatusOK, mustJSON(mfaEnabledBody{MFAEnabled: &u.MFAEnabled}), userMFAEnabledLinks(r, o.EnvID, o.ID))
+	return nil
+}
+
+// setUserMFAEnabled serves PUT .../users/{userID}/mfaEnabled: the one way
+// to change mfaEnabled after create (the Terraform provider calls it on
+// every create and update of a user).
+func (s *Server) setUserMFAEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
+	var b mfaEnabledBody
+	if e := decodeJSON(r, &b); e != nil {
+		return e
+	}
+	if b.MFAEnabled == nil {
+		return errInvalid(errorDetail{Code: "REQUIRED_VALUE", Target: "mfaEnabled", Message: "mfaEnabled is required and cannot be empty."})
+	}
+	o, _, e := s.loadUser(r, c, userWriteRoles)
+	if e != nil {
+		return e
+	}
+	now := s.stamp()
+	if _, err := s.db.Update(r.Context(), kindUsers, o.ID, func(o *store.Object) error {
+		var u user
+		if err := json.Unmarshal(o.Doc, &u); err != nil {
+			return err
+		}
+		u.MFAEnabled, u.UpdatedAt = *b.MFAEnabled, now
+		o.Doc = mustJSON(u)
+		return nil
+	}); err != nil {
+		return s.fail(err, "")
+	}
+	writeObject(w, http.StatusOK, mustJSON(b), userMFAEnabledLinks(r, o.EnvID, o.ID))
 	return nil
 }
 
