@@ -308,7 +308,7 @@ func (pl *planner) read(ctx context.Context) error {
 			defer mu.Unlock()
 			pl.plan.Reads++
 			if err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("list %s in environment %s: %w", j.kind, j.envID, err))
+				errs = multierror.Append(errs, pl.listError(j.kind, j.envID, err))
 				return
 			}
 			pl.children[j.envID][j.kind] = live
@@ -320,6 +320,35 @@ func (pl *planner) read(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// forbidden is implemented by a Provider's errors that mean the signed-in
+// actor lacks a role for the call.
+type forbidden interface{ Forbidden() bool }
+
+// readRoles are the roles that read each kind inside an environment.
+var readRoles = map[string][]string{
+	KindPopulations: {"Environment Admin", "Identity Data Admin", "Identity Data Read Only"},
+	KindUsers:       {"Identity Data Admin", "Identity Data Read Only"},
+	KindWorkerApps:  {"Environment Admin", "Client Application Developer"},
+	KindWebApps:     {"Environment Admin", "Client Application Developer"},
+}
+
+// listError explains a failed read; a refusal names the roles that would
+// allow it, since a plan that cannot read cannot be made.
+func (pl *planner) listError(kind, envID string, err error) error {
+	name := envID
+	for _, e := range pl.liveEnvs {
+		if e.ID == envID {
+			name = fmt.Sprintf("%q (%s)", e.Name, envID)
+		}
+	}
+	var f forbidden
+	if errors.As(err, &f) && f.Forbidden() {
+		return fmt.Errorf("list %s in environment %s: the worker app needs %s there to read them (plan --prune reads every kind): %w",
+			kind, name, strings.Join(readRoles[kind], " or "), err)
+	}
+	return fmt.Errorf("list %s in environment %s: %w", kind, name, err)
 }
 
 // needKind reports whether the planner must read kind in the environment:

@@ -59,6 +59,12 @@ func TestPlanProblems(t *testing.T) {
 			opts:    engine.Options{Targets: []engine.Address{{Kind: engine.KindUsers, Key: "nobody"}}},
 			want:    []string{"--target users.nobody: no such resource in the manifest"},
 		},
+		"PruneWithoutReadRole": {
+			reason:  "a read the worker may not make names the roles that allow it",
+			desired: []engine.Resource{envRes("admin", "Administrators", "NA", false)},
+			opts:    engine.Options{Prune: true},
+			want:    []string{`list users in environment "Administrators"`, "needs Identity Data Admin or Identity Data Read Only"},
+		},
 		"ImmutableWithoutAllowReplace": {
 			reason:  "an immutable difference is an error without --allow-replace",
 			desired: []engine.Resource{envRes("admin", "Administrators", "EU", false)},

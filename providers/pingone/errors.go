@@ -61,6 +61,10 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Forbidden reports a 403: the actor lacks a role for the call. The engine
+// asks for it to name the missing role.
+func (e *APIError) Forbidden() bool { return e.Status == 403 }
+
 // HasDetail reports whether one of the error's details has code.
 func (e *APIError) HasDetail(code string) bool {
 	for _, d := range e.Details {
