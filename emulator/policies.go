@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -167,25 +168,38 @@ func (s *Server) updateSignOnPolicy(w http.ResponseWriter, r *http.Request, _ *c
 // policy cannot be deleted; application assignments of a deleted policy go
 // with it.
 func (s *Server) deleteSignOnPolicy(w http.ResponseWriter, r *http.Request, _ *caller) *apiError {
+	return s.deletePolicy(w, r, kindSignOnPolicies, "sopID", "sign-on policy",
+		"Cannot delete a default policy. Make another policy the default first.",
+		func(ctx context.Context, tx *store.Tx, envID, id string) error {
+			if err := tx.Delete(ctx, kindSignOnPolicies, id); err != nil {
+				return err
+			}
+			return deleteWhere(ctx, tx, kindSOPAssignments, envID, "signOnPolicy.id", id)
+		})
+}
+
+// deletePolicy deletes the policy of kind named by the path value idParam,
+// in one transaction with del, refusing the environment's default policy
+// with defaultMsg.
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request, kind store.Kind, idParam, what, defaultMsg string,
+	del func(ctx context.Context, tx *store.Tx, envID, id string) error) *apiError {
 	ctx := r.Context()
-	envID, id := r.PathValue("envID"), r.PathValue("sopID")
+	envID, id := r.PathValue("envID"), r.PathValue(idParam)
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		o, e := getIn(ctx, tx, kindSignOnPolicies, envID, id)
+		o, e := getIn(ctx, tx, kind, envID, id)
 		if e != nil {
 			return e
 		}
-		var p signOnPolicy
+		var p struct {
+			Default bool `json:"default"`
+		}
 		if err := json.Unmarshal(o.Doc, &p); err != nil {
 			return err
 		}
 		if p.Default {
-			return errFailed("The sign-on policy cannot be deleted.", errorDetail{Code: "CONSTRAINT_VIOLATION", Target: "default",
-				Message: "Cannot delete a default policy. Make another policy the default first."})
+			return errFailed("The "+what+" cannot be deleted.", errorDetail{Code: "CONSTRAINT_VIOLATION", Target: "default", Message: defaultMsg})
 		}
-		if err := tx.Delete(ctx, kindSignOnPolicies, id); err != nil {
-			return err
-		}
-		return deleteWhere(ctx, tx, kindSOPAssignments, envID, "signOnPolicy.id", id)
+		return del(ctx, tx, envID, id)
 	})
 	if err != nil {
 		return s.fail(err, "")
@@ -619,34 +633,16 @@ func (s *Server) updatePasswordPolicy(w http.ResponseWriter, r *http.Request, _ 
 // deletePasswordPolicy serves DELETE .../passwordPolicies/{ppID}. The
 // default policy, and a policy populations still use, cannot be deleted.
 func (s *Server) deletePasswordPolicy(w http.ResponseWriter, r *http.Request, _ *caller) *apiError {
-	ctx := r.Context()
-	envID, id := r.PathValue("envID"), r.PathValue("ppID")
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		o, e := getIn(ctx, tx, kindPasswordPolicy, envID, id)
-		if e != nil {
-			return e
-		}
-		var p passwordPolicy
-		if err := json.Unmarshal(o.Doc, &p); err != nil {
-			return err
-		}
-		if p.Default {
-			return errFailed("The password policy cannot be deleted.", errorDetail{Code: "CONSTRAINT_VIOLATION", Target: "default",
-				Message: "Default Password Policy can not be deleted"})
-		}
-		n, err := count(ctx, tx, kindPopulations, envID, "passwordPolicy.id", id)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return errFailed("The password policy cannot be deleted.", errorDetail{Code: "CONSTRAINT_VIOLATION", Target: "populationCount",
-				Message: "The password policy is used by " + strconv.Itoa(n) + " populations."})
-		}
-		return tx.Delete(ctx, kindPasswordPolicy, id)
-	})
-	if err != nil {
-		return s.fail(err, "")
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.deletePolicy(w, r, kindPasswordPolicy, "ppID", "password policy", "Default Password Policy can not be deleted",
+		func(ctx context.Context, tx *store.Tx, envID, id string) error {
+			n, err := count(ctx, tx, kindPopulations, envID, "passwordPolicy.id", id)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return errFailed("The password policy cannot be deleted.", errorDetail{Code: "CONSTRAINT_VIOLATION", Target: "populationCount",
+					Message: "The password policy is used by " + strconv.Itoa(n) + " populations."})
+			}
+			return tx.Delete(ctx, kindPasswordPolicy, id)
+		})
 }

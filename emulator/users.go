@@ -510,6 +510,25 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c *caller) *a
 	})
 }
 
+// modifyUser reads a user, lets fn change it (and, through o, its
+// Private part or uniqueness key), stamps updatedAt and stores it, all in
+// one transaction.
+func (s *Server) modifyUser(ctx context.Context, id string, fn func(u *user, o *store.Object) error) (store.Object, error) {
+	now := s.stamp()
+	return s.db.Update(ctx, kindUsers, id, func(o *store.Object) error {
+		var u user
+		if err := json.Unmarshal(o.Doc, &u); err != nil {
+			return err
+		}
+		if err := fn(&u, o); err != nil {
+			return err
+		}
+		u.UpdatedAt = now
+		o.Doc = mustJSON(u)
+		return nil
+	})
+}
+
 // updateUser loads the user in the path, lets change modify it, and stores
 // it in one transaction, keeping its password.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *caller, change func(*user) *apiError) *apiError {
@@ -517,17 +536,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *caller, c
 	if e != nil {
 		return e
 	}
-	now := s.stamp()
-	out, err := s.db.Update(r.Context(), kindUsers, o.ID, func(o *store.Object) error {
-		var u user
-		if err := json.Unmarshal(o.Doc, &u); err != nil {
-			return err
-		}
-		if e := change(&u); e != nil {
+	out, err := s.modifyUser(r.Context(), o.ID, func(u *user, o *store.Object) error {
+		if e := change(u); e != nil {
 			return e
 		}
-		u.UpdatedAt = now
-		o.Doc, o.Unique = mustJSON(u), strings.ToLower(u.Username)
+		o.Unique = strings.ToLower(u.Username)
 		return nil
 	})
 	if err != nil {
@@ -615,11 +628,7 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, c *caller) *
 		return e
 	}
 	now := s.stamp()
-	out, err := s.db.Update(r.Context(), kindUsers, o.ID, func(o *store.Object) error {
-		var u user
-		if err := json.Unmarshal(o.Doc, &u); err != nil {
-			return err
-		}
+	out, err := s.modifyUser(r.Context(), o.ID, func(u *user, o *store.Object) error {
 		if mt == mtAccountLock {
 			u.Account = userAccount{CanAuthenticate: false, Status: accountStatusLocked, LockedAt: now}
 		} else {
@@ -631,8 +640,6 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, c *caller) *
 				o.Private = mustJSON(pw)
 			}
 		}
-		u.UpdatedAt = now
-		o.Doc = mustJSON(u)
 		return nil
 	})
 	if err != nil {
@@ -679,14 +686,8 @@ func (s *Server) setUserPopulation(w http.ResponseWriter, r *http.Request, c *ca
 	if !mayUsePopulation(c, o.EnvID, b.ID, userWriteRoles) {
 		return errForbidden()
 	}
-	now := s.stamp()
-	if _, err := s.db.Update(ctx, kindUsers, o.ID, func(o *store.Object) error {
-		var u user
-		if err := json.Unmarshal(o.Doc, &u); err != nil {
-			return err
-		}
-		u.Population, u.UpdatedAt = b, now
-		o.Doc = mustJSON(u)
+	if _, err := s.modifyUser(ctx, o.ID, func(u *user, _ *store.Object) error {
+		u.Population = b
 		return nil
 	}); err != nil {
 		return s.fail(err, "")
@@ -695,104 +696,86 @@ func (s *Server) setUserPopulation(w http.ResponseWriter, r *http.Request, c *ca
 	return nil
 }
 
-type enabledBody struct {
-	Enabled *bool `json:"enabled"`
+// userFlag is a boolean of a user that PingOne reads and sets through its
+// own sub-resource, GET/PUT .../users/{userID}/{name}, with the body
+// {"<name>": bool}: enabled, and the MFA API's mfaEnabled (the Terraform
+// provider calls both on every create and update of a user).
+type userFlag struct {
+	name string
+	get  func(*user) bool
+	set  func(*user, bool)
 }
 
-func userEnabledLinks(r *http.Request, envID, userID string) links {
+var (
+	flagEnabled = userFlag{name: "enabled",
+		get: func(u *user) bool { return u.Enabled },
+		set: func(u *user, v bool) {
+			u.Enabled = v
+			u.Account.CanAuthenticate = v && u.Account.Status == accountStatusOK
+		}}
+	flagMFAEnabled = userFlag{name: "mfaEnabled",
+		get: func(u *user) bool { return u.MFAEnabled },
+		set: func(u *user, v bool) { u.MFAEnabled = v }}
+)
+
+func (f userFlag) links(r *http.Request, envID, userID string) links {
 	env := apiBase(r) + "/environments/" + envID
-	return links{"self": env + "/users/" + userID + "/enabled", "user": env + "/users/" + userID}
+	return links{"self": env + "/users/" + userID + "/" + f.name, "user": env + "/users/" + userID}
 }
 
-// getUserEnabled serves GET .../users/{userID}/enabled.
+func (f userFlag) body(v bool) json.RawMessage { return mustJSON(map[string]bool{f.name: v}) }
+
+// getFlag serves GET .../users/{userID}/{flag}.
+func (s *Server) getFlag(f userFlag, w http.ResponseWriter, r *http.Request, c *caller) *apiError {
+	o, u, e := s.loadUser(r, c, userReadRoles)
+	if e != nil {
+		return e
+	}
+	writeObject(w, http.StatusOK, f.body(f.get(&u)), f.links(r, o.EnvID, o.ID))
+	return nil
+}
+
+// setFlag serves PUT .../users/{userID}/{flag}.
+func (s *Server) setFlag(f userFlag, w http.ResponseWriter, r *http.Request, c *caller) *apiError {
+	var b map[string]json.RawMessage // other members are ignored, as on every PingOne body
+	if e := decodeJSON(r, &b); e != nil {
+		return e
+	}
+	var v *bool
+	if raw, ok := b[f.name]; ok && json.Unmarshal(raw, &v) != nil {
+		return errInvalid(errorDetail{Code: "INVALID_VALUE", Target: f.name, Message: f.name + " must be a JSON boolean."})
+	}
+	if v == nil {
+		return errInvalid(errorDetail{Code: "REQUIRED_VALUE", Target: f.name, Message: f.name + " is required and cannot be empty."})
+	}
+	o, _, e := s.loadUser(r, c, userWriteRoles)
+	if e != nil {
+		return e
+	}
+	if _, err := s.modifyUser(r.Context(), o.ID, func(u *user, _ *store.Object) error {
+		f.set(u, *v)
+		return nil
+	}); err != nil {
+		return s.fail(err, "")
+	}
+	writeObject(w, http.StatusOK, f.body(*v), f.links(r, o.EnvID, o.ID))
+	return nil
+}
+
 func (s *Server) getUserEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
-	o, u, e := s.loadUser(r, c, userReadRoles)
-	if e != nil {
-		return e
-	}
-	writeObject(w, http.StatusOK, mustJSON(enabledBody{Enabled: &u.Enabled}), userEnabledLinks(r, o.EnvID, o.ID))
-	return nil
+	return s.getFlag(flagEnabled, w, r, c)
 }
 
-// setUserEnabled serves PUT .../users/{userID}/enabled.
 func (s *Server) setUserEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
-	var b enabledBody
-	if e := decodeJSON(r, &b); e != nil {
-		return e
-	}
-	if b.Enabled == nil {
-		return errInvalid(errorDetail{Code: "REQUIRED_VALUE", Target: "enabled", Message: "enabled is required and cannot be empty."})
-	}
-	o, _, e := s.loadUser(r, c, userWriteRoles)
-	if e != nil {
-		return e
-	}
-	now := s.stamp()
-	if _, err := s.db.Update(r.Context(), kindUsers, o.ID, func(o *store.Object) error {
-		var u user
-		if err := json.Unmarshal(o.Doc, &u); err != nil {
-			return err
-		}
-		u.Enabled, u.UpdatedAt = *b.Enabled, now
-		u.Account.CanAuthenticate = u.Enabled && u.Account.Status == accountStatusOK
-		o.Doc = mustJSON(u)
-		return nil
-	}); err != nil {
-		return s.fail(err, "")
-	}
-	writeObject(w, http.StatusOK, mustJSON(b), userEnabledLinks(r, o.EnvID, o.ID))
-	return nil
+	return s.setFlag(flagEnabled, w, r, c)
 }
 
-type mfaEnabledBody struct {
-	MFAEnabled *bool `json:"mfaEnabled"`
-}
-
-func userMFAEnabledLinks(r *http.Request, envID, userID string) links {
-	env := apiBase(r) + "/environments/" + envID
-	return links{"self": env + "/users/" + userID + "/mfaEnabled", "user": env + "/users/" + userID}
-}
-
-// getUserMFAEnabled serves GET .../users/{userID}/mfaEnabled (the MFA
-// API's UserMFAEnabled).
 func (s *Server) getUserMFAEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
-	o, u, e := s.loadUser(r, c, userReadRoles)
-	if e != nil {
-		return e
-	}
-	writeObject(w, http.StatusOK, mustJSON(mfaEnabledBody{MFAEnabled: &u.MFAEnabled}), userMFAEnabledLinks(r, o.EnvID, o.ID))
-	return nil
+	return s.getFlag(flagMFAEnabled, w, r, c)
 }
 
-// setUserMFAEnabled serves PUT .../users/{userID}/mfaEnabled: the one way
-// to change mfaEnabled after create (the Terraform provider calls it on
-// every create and update of a user).
 func (s *Server) setUserMFAEnabled(w http.ResponseWriter, r *http.Request, c *caller) *apiError {
-	var b mfaEnabledBody
-	if e := decodeJSON(r, &b); e != nil {
-		return e
-	}
-	if b.MFAEnabled == nil {
-		return errInvalid(errorDetail{Code: "REQUIRED_VALUE", Target: "mfaEnabled", Message: "mfaEnabled is required and cannot be empty."})
-	}
-	o, _, e := s.loadUser(r, c, userWriteRoles)
-	if e != nil {
-		return e
-	}
-	now := s.stamp()
-	if _, err := s.db.Update(r.Context(), kindUsers, o.ID, func(o *store.Object) error {
-		var u user
-		if err := json.Unmarshal(o.Doc, &u); err != nil {
-			return err
-		}
-		u.MFAEnabled, u.UpdatedAt = *b.MFAEnabled, now
-		o.Doc = mustJSON(u)
-		return nil
-	}); err != nil {
-		return s.fail(err, "")
-	}
-	writeObject(w, http.StatusOK, mustJSON(b), userMFAEnabledLinks(r, o.EnvID, o.ID))
-	return nil
+	return s.setFlag(flagMFAEnabled, w, r, c)
 }
 
 // secondsUntil returns the whole seconds from now until t (rounded up), or
