@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,16 +32,7 @@ type tlsEmulator struct {
 
 func startTLS(t *testing.T) *tlsEmulator {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	srv, err := emulator.New(ctx, emulator.Options{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newMemoryServer(t)
 	srv.Instrument(emulator.Traffic{})
 	bundle, err := certs.Ensure(t.TempDir(), []string{"api.pingone.test", "auth.pingone.test"})
 	if err != nil {
@@ -54,20 +46,49 @@ func startTLS(t *testing.T) *tlsEmulator {
 	if !roots.AppendCertsFromPEM(pem) {
 		t.Fatal("ca.pem holds no certificate")
 	}
+	addr, stop := serveOn(t, srv, bundle.TLSConfig(), 5*time.Second)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return &tlsEmulator{Addr: addr, Boot: srv.Bootstrap(), Roots: roots}
+}
+
+// newMemoryServer is an emulator over an in-memory store.
+func newMemoryServer(t *testing.T) *emulator.Server {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, err := emulator.New(ctx, emulator.Options{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// serveOn serves srv on a loopback port as 'p1ctl emulator' does (TLS when
+// cfg is set) and returns its address and a stop that shuts it down and
+// returns Serve's error.
+func serveOn(t *testing.T, srv *emulator.Server, cfg *tls.Config, grace time.Duration) (string, func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx, stop := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, bundle.TLSConfig(), 5*time.Second) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &tlsEmulator{Addr: ln.Addr().String(), Boot: srv.Bootstrap(), Roots: roots}
+	go func() { done <- srv.Serve(ctx, ln, cfg, grace) }()
+	var once sync.Once
+	var serveErr error
+	return ln.Addr().String(), func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
 }
 
 // proxyClient is how the official clients are set up: HTTPS_PROXY is the
@@ -257,25 +278,10 @@ func rawConnect(t *testing.T, addr, target string) (status int, contentType, bod
 
 func TestProxyRefusedWithoutTLS(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	srv, err := emulator.New(ctx, emulator.Options{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, nil, time.Second) }()
-	t.Cleanup(func() { stop(); <-done })
-	status, ct, body := rawConnect(t, ln.Addr().String(), "api.pingone.test:443")
+	srv := newMemoryServer(t)
+	addr, stop := serveOn(t, srv, nil, time.Second)
+	t.Cleanup(func() { stop() })
+	status, ct, body := rawConnect(t, addr, "api.pingone.test:443")
 	if status != http.StatusMethodNotAllowed || !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("CONNECT without TLS: %d %q\n%s", status, ct, body)
 	}
@@ -283,32 +289,17 @@ func TestProxyRefusedWithoutTLS(t *testing.T) {
 
 func TestProxyShutdownClosesTunnels(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	srv, err := emulator.New(ctx, emulator.Options{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newMemoryServer(t)
 	bundle, err := certs.Ensure(t.TempDir(), []string{"api.pingone.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, bundle.TLSConfig(), time.Minute) }()
+	addr, stop := serveOn(t, srv, bundle.TLSConfig(), time.Minute)
 
 	// An idle tunnel with a finished request, and a connection that never
 	// says anything: neither may hold up shutdown.
 	c := &http.Client{Transport: &http.Transport{
-		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: ln.Addr().String()}),
+		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: addr}),
 		TLSClientConfig: &tls.Config{RootCAs: bundle.CertPool()},
 	}}
 	resp, err := c.Get("https://api.pingone.test/v1/environments")
@@ -317,14 +308,13 @@ func TestProxyShutdownClosesTunnels(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	silent, err := net.Dial("tcp", ln.Addr().String())
+	silent, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer silent.Close()
 
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	// The silent connection was closed by the server, not left to time out.
