@@ -298,22 +298,7 @@ func TestOfficialClientCalls(t *testing.T) {
 	}
 
 	// Environment: POST, then GET and GET billOfMaterials.
-	var lic collectionModel[struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}]
-	c.call("GET", "/organizations/"+e.Boot.OrganizationID+"/licenses", nil, &lic, http.StatusOK)
-	var licenseID string
-	for _, l := range lic.Embedded["licenses"] {
-		if l.Status == "ACTIVE" {
-			licenseID = l.ID
-		}
-	}
-	var env envModel
-	c.call("POST", "/environments", map[string]any{
-		"name": "tf-official", "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": licenseID},
-		"billOfMaterials": map[string]any{"products": []any{map[string]string{"type": "PING_ONE_BASE"}}},
-	}, &env, http.StatusCreated)
+	env := createOfficialEnv(t, e, c, "tf-official")
 	envID := env.ID
 	for _, step := range []string{"create", "read"} {
 		if step == "read" {
@@ -536,6 +521,13 @@ func TestOfficialErrorsAreJSON(t *testing.T) {
 // resource does and returns its id.
 func officialEnv(t *testing.T, e *tlsEmulator, c *officialClient, name string) string {
 	t.Helper()
+	return createOfficialEnv(t, e, c, name).ID
+}
+
+// createOfficialEnv looks up the ACTIVE license, creates a SANDBOX
+// environment with it, and returns the create response.
+func createOfficialEnv(t *testing.T, e *tlsEmulator, c *officialClient, name string) envModel {
+	t.Helper()
 	var lic collectionModel[struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
@@ -552,7 +544,7 @@ func officialEnv(t *testing.T, e *tlsEmulator, c *officialClient, name string) s
 		"name": name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": licenseID},
 		"billOfMaterials": map[string]any{"products": []any{map[string]string{"type": "PING_ONE_BASE"}}},
 	}, &env, http.StatusCreated)
-	return env.ID
+	return env
 }
 
 // providerUserModel is management.User with the members the provider's
